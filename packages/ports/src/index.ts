@@ -1,0 +1,1 @@
+export { LazyclusterError, isLazyclusterError, type LazyclusterErrorCode } from './errors.js';

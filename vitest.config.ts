@@ -1,0 +1,36 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// Tests import workspace packages by name; resolve them to src/ so no build is needed.
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+const alias = {
+  '@lazycluster/ports': src('ports'),
+  '@lazycluster/runtime': src('runtime'),
+  '@lazycluster/core': src('core'),
+  '@lazycluster/dask': src('dask'),
+  '@lazycluster/lab': fileURLToPath(new URL('./tooling/lab/src/index.ts', import.meta.url)),
+};
+const include = ['packages/*/src/**/*.test.ts', 'packages/*/test/**/*.test.ts', 'apps/*/src/**/*.test.ts', 'apps/*/test/**/*.test.ts', 'tooling/*/src/**/*.test.ts', 'tooling/*/test/**/*.test.ts'];
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        resolve: { alias },
+        test: { name: 'unit', include, exclude: ['**/*.integration.test.ts', '**/node_modules/**'] },
+      },
+      {
+        resolve: { alias },
+        test: {
+          name: 'integration',
+          include: include.map((p) => p.replace('*.test.ts', '*.integration.test.ts')),
+          globalSetup: ['tooling/lab/src/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // The lab is shared by every file; 2 cores do not gain from more parallelism.
+          maxWorkers: 2,
+        },
+      },
+    ],
+  },
+});
