@@ -1,0 +1,289 @@
+# lazycluster runtime agent: one per runtime connection, started by the manager.
+#
+# Why it exists: sshd runs every exec request through the user's login shell, which costs
+# ~100 ms on machines with pyenv/conda/nvm in .bashrc, and sshd will not deliver signals for
+# root sessions. The agent pays the shell once, then starts processes in ~2 ms, streams their
+# output, signals whole process trees, and - the point of it all - kills everything it
+# started and removes every temp dir it made as soon as its stdin closes, which is what
+# happens when the manager exits, crashes, is SIGKILLed or loses the connection.
+#
+# Protocol: one JSON object per line both ways. Bytes travel base64-encoded.
+# Requests carry an integer "id"; every event about that request echoes it.
+# Standard library only; runs on Python 3.6+.
+import base64
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+GRACE_SECONDS = float(os.environ.get("LAZYCLUSTER_AGENT_GRACE", "3"))
+HEARTBEAT_SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 0.0
+
+_out = sys.stdout.buffer
+_out_lock = threading.Lock()
+_procs = {}  # id -> Popen
+_procs_lock = threading.Lock()
+_owned_dirs = []
+_last_message = [time.monotonic()]
+_stopping = threading.Event()
+
+
+def send(obj):
+    line = (json.dumps(obj, separators=(",", ":")) + "\n").encode("utf-8")
+    with _out_lock:
+        try:
+            _out.write(line)
+            _out.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            _stopping.set()
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def descendants(root_pid):
+    """Every live descendant of root_pid, found through /proc (children that left the
+    process group with setsid are still found while they have not been re-parented)."""
+    children = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return []
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(name))
+    found, todo = [], [root_pid]
+    while todo:
+        pid = todo.pop()
+        for child in children.get(pid, []):
+            found.append(child)
+            todo.append(child)
+    return found
+
+
+def signal_tree(proc, sig):
+    """Signal the process group the command leads plus any descendant outside it."""
+    pids = descendants(proc.pid)
+    try:
+        os.killpg(proc.pid, sig)
+    except OSError:
+        pass
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except OSError:
+            pass
+
+
+def group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except OSError:
+        return False
+
+
+def terminate(procs, grace):
+    """SIGTERM every tree, wait up to grace for the groups to go, then SIGKILL the rest."""
+    trees = {}
+    for proc in procs:
+        trees[proc] = descendants(proc.pid)
+        signal_tree(proc, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        if not any(proc.poll() is None or group_alive(proc.pid) for proc in procs):
+            return
+        time.sleep(0.02)
+    for proc in procs:
+        for pid in trees[proc] + descendants(proc.pid):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def pump(rid, stream, kind, done):
+    try:
+        while True:
+            chunk = stream.read1(65536) if hasattr(stream, "read1") else os.read(stream.fileno(), 65536)
+            if not chunk:
+                break
+            send({"id": rid, "ev": kind, "d": b64(chunk)})
+    except (OSError, ValueError):
+        pass
+    finally:
+        done.set()
+
+
+def watch(rid, proc, readers):
+    code = proc.wait()
+    for reader in readers:
+        # A background child holding the pipe open must not hold the exit event forever.
+        reader.wait(5)
+    with _procs_lock:
+        _procs.pop(rid, None)
+    if code < 0:
+        send({"id": rid, "ev": "exit", "code": None, "signal": signal.Signals(-code).name})
+    else:
+        send({"id": rid, "ev": "exit", "code": code, "signal": None})
+
+
+def run(msg):
+    rid = msg["id"]
+    env = dict(os.environ) if msg.get("inheritEnv", True) else {}
+    env.update(msg.get("env") or {})
+    argv = msg.get("argv") or ["/bin/sh", "-c", msg["cmd"]]
+    try:
+        proc = subprocess.Popen(
+            argv,
+            cwd=msg.get("cwd") or None,
+            env=env,
+            stdin=subprocess.PIPE if msg.get("stdin") else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            close_fds=True,
+        )
+    except (OSError, ValueError) as exc:
+        send({"id": rid, "ev": "error", "message": str(exc)})
+        return
+    with _procs_lock:
+        _procs[rid] = proc
+    send({"id": rid, "ev": "started", "pid": proc.pid})
+    readers = []
+    for stream, kind in ((proc.stdout, "out"), (proc.stderr, "err")):
+        done = threading.Event()
+        readers.append(done)
+        threading.Thread(target=pump, args=(rid, stream, kind, done), daemon=True).start()
+    threading.Thread(target=watch, args=(rid, proc, readers), daemon=True).start()
+
+
+def kill(msg):
+    with _procs_lock:
+        proc = _procs.get(msg["id"])
+    if proc is None:
+        return
+    sig = getattr(signal, msg.get("signal") or "SIGTERM", signal.SIGTERM)
+    if msg.get("escalate"):
+        threading.Thread(target=terminate, args=([proc], float(msg.get("grace", GRACE_SECONDS))), daemon=True).start()
+    else:
+        signal_tree(proc, sig)
+
+
+def write_stdin(msg):
+    with _procs_lock:
+        proc = _procs.get(msg["id"])
+    if proc is None or proc.stdin is None:
+        return
+    try:
+        if "d" in msg:
+            proc.stdin.write(base64.b64decode(msg["d"]))
+            proc.stdin.flush()
+        else:
+            proc.stdin.close()
+    except OSError:
+        pass
+
+
+def reply(rid, fn):
+    try:
+        send({"id": rid, "ev": "result", "value": fn()})
+    except Exception as exc:  # noqa: BLE001 - every failure goes back to the manager
+        send({"id": rid, "ev": "error", "message": "%s: %s" % (type(exc).__name__, exc)})
+
+
+def make_temp_dir(msg):
+    path = tempfile.mkdtemp(prefix=msg.get("prefix") or "lazycluster-", dir=msg.get("dir") or None)
+    _owned_dirs.append(path)
+    return path
+
+
+def make_dirs(msg):
+    os.makedirs(msg["path"], mode=0o700, exist_ok=True)
+    return msg["path"]
+
+
+def remove_tree(msg):
+    path = msg["path"]
+    shutil.rmtree(path, ignore_errors=True)
+    if path in _owned_dirs:
+        _owned_dirs.remove(path)
+    return not os.path.exists(path)
+
+
+HANDLERS = {
+    "run": run,
+    "kill": kill,
+    "stdin": write_stdin,
+    "ping": lambda msg: send({"id": msg["id"], "ev": "result", "value": time.time()}),
+    "mkdtemp": lambda msg: reply(msg["id"], lambda: make_temp_dir(msg)),
+    "mkdirs": lambda msg: reply(msg["id"], lambda: make_dirs(msg)),
+    "rmtree": lambda msg: reply(msg["id"], lambda: remove_tree(msg)),
+}
+
+
+def shutdown():
+    _stopping.set()
+    with _procs_lock:
+        procs = list(_procs.values())
+    if procs:
+        terminate(procs, GRACE_SECONDS)
+    for path in list(_owned_dirs):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def heartbeat_watch():
+    # A partitioned network may never close the connection; silence for too long
+    # counts as the manager being gone.
+    while not _stopping.wait(HEARTBEAT_SECONDS / 4):
+        if time.monotonic() - _last_message[0] > HEARTBEAT_SECONDS:
+            shutdown()
+            os._exit(0)
+
+
+def main():
+    # The manager may vanish at any moment; a write to a closed pipe must not kill us
+    # before we have cleaned up.
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
+        signal.signal(sig, lambda *_: (shutdown(), os._exit(0)))
+    if HEARTBEAT_SECONDS > 0:
+        threading.Thread(target=heartbeat_watch, daemon=True).start()
+    send({"ev": "hello", "pid": os.getpid(), "python": sys.version.split()[0]})
+    stdin = sys.stdin.buffer
+    while True:
+        line = stdin.readline()
+        if not line:
+            break
+        _last_message[0] = time.monotonic()
+        try:
+            msg = json.loads(line.decode("utf-8"))
+            handler = HANDLERS.get(msg.get("op"))
+            if handler is None:
+                send({"id": msg.get("id"), "ev": "error", "message": "unknown op %r" % msg.get("op")})
+            else:
+                handler(msg)
+        except Exception as exc:  # noqa: BLE001 - a bad request must not stop the agent
+            send({"ev": "error", "message": "bad request: %s" % exc})
+    shutdown()
+    os._exit(0)
+
+
+main()
