@@ -19,6 +19,7 @@ export function config({ layer, library = true, tsconfigRootDir }) {
       plugins: { n: nodePlugin },
       rules: {
         '@typescript-eslint/no-floating-promises': 'error',
+        '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
         '@typescript-eslint/switch-exhaustiveness-check': 'error',
         '@typescript-eslint/consistent-type-imports': 'error',
         '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],

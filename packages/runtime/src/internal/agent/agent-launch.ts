@@ -7,8 +7,8 @@ import { quoteShellArg } from '../../shell-quote.js';
 // the standard library, so any python3 will do.
 const PYTHON_CANDIDATES = ['/usr/bin/python3', 'python3', '/usr/local/bin/python3', 'python'];
 
-/** Exit status the launch command uses when no interpreter was found. */
-export const NO_PYTHON_EXIT = 127;
+/** What the launch command prints when no interpreter was found. */
+export const NO_PYTHON_MESSAGE = 'lazycluster: python3 was not found on this host';
 
 /**
  * The one shell command that starts the agent on a runtime. It runs through the user's
@@ -19,7 +19,7 @@ export function agentLaunchCommand(heartbeatSeconds: number): string {
   const tries = PYTHON_CANDIDATES.map(
     (python) => `command -v ${python} >/dev/null 2>&1 && exec ${python} ${args}`,
   ).join('\n');
-  return `${tries}\necho "lazycluster: python3 was not found on this host; install python3 (the runtime agent needs it)" >&2\nexit ${NO_PYTHON_EXIT}`;
+  return `${tries}\necho ${quoteShellArg(`${NO_PYTHON_MESSAGE}; install python3 (the runtime agent needs it)`)} >&2\nexit 127`;
 }
 
 /** Start the agent as a local child process (the manager's own `localhost` runtime). */
