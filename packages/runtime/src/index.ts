@@ -30,5 +30,6 @@ export {
 export { RuntimeGroup, type GroupPortOptions, type GroupTaskOptions, type RuntimeGroupOptions } from './runtime-group.js';
 export { RuntimeManager, type CreateGroupOptions, type InactiveHost, type RuntimeManagerOptions } from './runtime-manager.js';
 export { quoteShellArg, shellCommand } from './shell-quote.js';
+export { parseHostSpec, formatHostSpec, type HostSpec } from './internal/ssh/host-spec.js';
 export { RuntimeTask, type JsonValue, type TaskStep } from './task.js';
 export { TaskRun, type ExecuteTaskOptions, type ExecutionLogEntry } from './task-run.js';
