@@ -8,7 +8,7 @@ const LAYERS = ['ports', 'runtime', 'core', 'dask'];
 
 /** @param {{ layer?: string, library?: boolean, tsconfigRootDir: string }} options */
 export function config({ layer, library = true, tsconfigRootDir }) {
-  const higher = layer ? LAYERS.slice(LAYERS.indexOf(layer) + 1) : [];
+  const higher = layer !== undefined && LAYERS.includes(layer) ? LAYERS.slice(LAYERS.indexOf(layer) + 1) : [];
   return tseslint.config(
     { ignores: ['dist/**', 'node_modules/**', '*.config.*', 'bin/**'] },
     js.configs.recommended,
