@@ -18,6 +18,8 @@ export type { HostKeyPolicy } from './internal/ssh/ssh-connection.js';
 export type { RuntimeInfo } from './internal/runtime-info.js';
 export type { Tunnel } from './internal/tunnels.js';
 
+const DEFAULT_HEARTBEAT_SECONDS = 60;
+
 /** The host name of the manager's own runtime: local processes, no SSH. */
 export const LOCALHOST = 'localhost';
 
@@ -412,7 +414,7 @@ export class Runtime {
   }
 
   async #connectSession(signal?: AbortSignal): Promise<Session> {
-    const heartbeat = this.#options.heartbeatSeconds ?? 60;
+    const heartbeat = this.#options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS;
     if (this.isLocal) {
       const agent = await this.#attachAgent(launchLocalAgent(heartbeat), signal);
       return { agent, ssh: undefined, workingDir: undefined };
@@ -441,7 +443,9 @@ export class Runtime {
 
   async #attachAgent(channel: AgentChannel, signal?: AbortSignal): Promise<AgentClient> {
     try {
-      return await AgentClient.attach(channel, signal === undefined ? {} : { signal });
+      const agent = await AgentClient.attach(channel, signal === undefined ? {} : { signal });
+      agent.startHeartbeat(this.#options.heartbeatSeconds ?? DEFAULT_HEARTBEAT_SECONDS);
+      return agent;
     } catch (error) {
       if (!(error instanceof AgentClosedError)) throw error;
       const noPython = error.reason.includes(NO_PYTHON_MESSAGE);

@@ -37,6 +37,8 @@ type AgentEvent =
 /** The agent's source, shipped beside this module (copied into dist by the build). */
 export const AGENT_SOURCE = readFileSync(new URL('./agent.py', import.meta.url), 'utf8');
 
+const UNREAD_OUTPUT_LIMIT = 1024 * 1024;
+
 /** Raised when the agent connection is gone while something still waited on it. */
 export class AgentClosedError extends Error {
   constructor(readonly reason: string) {
@@ -210,7 +212,13 @@ export class AgentClient {
         proc.setPid(pid);
         started(pid);
       },
-      onOutput: (kind, data) => (kind === 'out' ? proc.stdout : proc.stderr).write(data),
+      onOutput: (kind, data) => {
+        const stream = kind === 'out' ? proc.stdout : proc.stderr;
+        // Nobody has ever read this stream (a long-running worker whose logs nobody wants):
+        // keep a bounded backlog instead of growing without limit.
+        if (stream.readableFlowing === null && stream.readableLength > UNREAD_OUTPUT_LIMIT) return;
+        stream.write(data);
+      },
       onExit: (exit) => {
         this.#pending.delete(id);
         proc.stdout.end();
@@ -248,6 +256,18 @@ export class AgentClient {
       this.send({ op, id, ...params });
       this.#throwIfClosed();
     });
+  }
+
+  /**
+   * Send a sign of life every `seconds / 4`, so an agent started with a heartbeat of
+   * `seconds` only gives up on a manager that is really gone. The timer never keeps the
+   * manager's process alive.
+   */
+  startHeartbeat(seconds: number): void {
+    if (seconds <= 0) return;
+    const timer = setInterval(() => this.send({ op: 'beat' }), (seconds * 1000) / 4);
+    timer.unref();
+    void this.closed.then(() => clearInterval(timer));
   }
 
   /** Close the agent's stdin: it stops everything it started, removes its temp dirs and exits. */
