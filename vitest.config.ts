@@ -17,7 +17,7 @@ export default defineConfig({
     projects: [
       {
         resolve: { alias },
-        test: { name: 'unit', include, exclude: ['**/*.integration.test.ts', '**/node_modules/**'] },
+        test: { name: 'unit', include, exclude: ['**/*.integration.test.ts', '**/node_modules/**'], sequence: { groupOrder: 0 } },
       },
       {
         resolve: { alias },
@@ -29,6 +29,8 @@ export default defineConfig({
           hookTimeout: 120_000,
           // The lab is shared by every file; 2 cores do not gain from more parallelism.
           maxWorkers: 2,
+          // Projects with different worker limits must run as separate groups: units first.
+          sequence: { groupOrder: 1 },
         },
       },
     ],
