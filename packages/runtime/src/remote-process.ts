@@ -28,7 +28,13 @@ export class RemoteProcess {
     private readonly proc: AgentProcess,
   ) {
     this.outcome = proc.exited.then(
-      (exit) => ({ exitCode: exit.code, signal: exit.signal }),
+      async (exit) => {
+        // The exit often arrives in the same packet as the last output, before the caller
+        // of spawn() has even attached its readers. One turn of the event loop lets readers
+        // attached right after spawn() receive that output before anyone hears of the exit.
+        await new Promise((resolve) => setImmediate(resolve));
+        return { exitCode: exit.code, signal: exit.signal };
+      },
       (error: unknown) => {
         throw error instanceof AgentClosedError
           ? new ConnectionError({ host, cause: error, detail: `lost while "${truncate(command)}" was running` })

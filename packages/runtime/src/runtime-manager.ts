@@ -33,29 +33,37 @@ export interface CreateGroupOptions {
 
 /**
  * Finds the usable hosts of an SSH config: every concrete `Host` is checked in parallel
- * (reachable, a usable shell, python3 present) within a short timeout.
+ * (reachable, a usable shell, python3 present) within a short timeout. The checks'
+ * connections are closed as soon as each check is done, so a manager holds nothing open;
+ * `createGroup` connects the group's runtimes afresh.
  *
  * @example
  * const manager = await RuntimeManager.detect();
  * await using group = await manager.createGroup({ minCpuCores: 4 });
  */
 export class RuntimeManager {
-  readonly #active = new Map<string, { runtime: Runtime; info: RuntimeInfo }>();
+  readonly #active = new Map<string, RuntimeInfo>();
   readonly #inactive: InactiveHost[] = [];
+  #checked = 0;
 
-  private constructor(private readonly options: RuntimeManagerOptions) {}
+  private constructor(
+    private readonly options: RuntimeManagerOptions,
+    private readonly sshConfigPath: string,
+  ) {}
 
   /** Read the SSH config and check every concrete host. */
   static async detect(options: RuntimeManagerOptions = {}): Promise<RuntimeManager> {
-    const manager = new RuntimeManager(options);
-    const config = await loadSshConfig(options.sshConfigPath ?? defaultSshConfigPath());
+    const sshConfigPath = options.sshConfigPath ?? defaultSshConfigPath();
+    const manager = new RuntimeManager(options, sshConfigPath);
+    const config = await loadSshConfig(sshConfigPath);
     const hosts = concreteHosts(config);
+    manager.#checked = hosts.length;
     await Promise.all(hosts.map(async (host) => await manager.#check(host)));
     // Checks finish in any order; report hosts in the order of the config.
     const order = (host: string): number => hosts.indexOf(host);
     const active = [...manager.#active.entries()].sort(([a], [b]) => order(a) - order(b));
     manager.#active.clear();
-    for (const [host, entry] of active) manager.#active.set(host, entry);
+    for (const [host, info] of active) manager.#active.set(host, info);
     manager.#inactive.sort((a, b) => order(a.host) - order(b.host));
     return manager;
   }
@@ -71,15 +79,16 @@ export class RuntimeManager {
 
   /** What each active host reported. */
   get infos(): RuntimeInfo[] {
-    return [...this.#active.values()].map((entry) => entry.info);
+    return [...this.#active.values()];
   }
 
   /**
    * A group of the active hosts that pass every filter. Filters that need the hosts
-   * (executables, commands) run as one command per host, all in parallel.
+   * (executables, commands) run as one command per host, all in parallel, on the group's
+   * own connections; the runtimes of hosts that fail them are cleaned up at once.
    */
   async createGroup(options: CreateGroupOptions = {}): Promise<RuntimeGroup> {
-    const candidates = [...this.#active.values()].filter(({ info }) => {
+    const candidates = this.infos.filter((info) => {
       if (options.includeHosts !== undefined && !options.includeHosts.includes(info.host)) return false;
       if (options.excludeHosts?.includes(info.host) === true) return false;
       if (options.gpuRequired === true && info.gpus.length === 0) return false;
@@ -91,27 +100,30 @@ export class RuntimeManager {
       ...(options.installedExecutables ?? []).map((exe) => `command -v ${quoteShellArg(exe)} >/dev/null 2>&1`),
       ...(options.filterCommands ?? []).map((command) => `(${command}) >/dev/null 2>&1`),
     ];
-    const passed = await Promise.all(candidates.map(async ({ runtime }) => {
+    const { timeoutMs: _t, ...shared } = this.options;
+    const runtimeOptions: RuntimeOptions = options.workingDir === undefined ? shared : { ...shared, workingDir: options.workingDir };
+    const runtimes = candidates.map((info) => new Runtime(info.host, runtimeOptions));
+    const passed = await Promise.all(runtimes.map(async (runtime) => {
       if (checks.length === 0) return true;
       const result = await runtime.exec(checks.join(' && ')).catch(() => undefined);
       return result?.exitCode === 0;
     }));
-    const chosen = candidates.filter((_, i) => passed[i] === true).map(({ info }) => info.host);
+    const chosen = runtimes.filter((_, i) => passed[i] === true);
+    await Promise.allSettled(runtimes.filter((_, i) => passed[i] !== true).map(async (runtime) => await runtime.cleanup()));
     if (chosen.length === 0) {
       throw new NoRuntimesDetectedError({
-        checked: this.#active.size + this.#inactive.length,
+        sshConfigPath: this.sshConfigPath,
+        checked: this.#checked,
         reason: this.#active.size === 0 ? 'no host of the SSH config could be used' : 'no active host passed the filters',
+        inactiveHosts: this.#inactive,
       });
     }
-    const { timeoutMs: _t, ...runtimeOptions } = this.options;
-    return new RuntimeGroup({
-      runtimes: chosen.map((host) => new Runtime(host, options.workingDir === undefined ? runtimeOptions : { ...runtimeOptions, workingDir: options.workingDir })),
-    });
+    return new RuntimeGroup({ runtimes: chosen });
   }
 
-  /** Close the connections made by the checks. */
+  /** Nothing stays open after `detect`; kept so `await using manager = ...` reads naturally. */
   async cleanup(): Promise<void> {
-    await Promise.allSettled([...this.#active.values()].map(async ({ runtime }) => await runtime.cleanup()));
+    await Promise.resolve();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -129,11 +141,18 @@ export class RuntimeManager {
         new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error(`no answer within ${timeoutMs} ms`)), { once: true })),
       ]);
       if (info.pythonVersion === null) throw new Error('python3 is not on its PATH; install python3');
-      this.#active.set(host, { runtime, info });
+      this.#active.set(host, info);
     } catch (error) {
-      await runtime.cleanup();
       const message = signal.aborted && !(error instanceof Error && error.message.startsWith('python3')) ? `no answer within ${timeoutMs} ms` : error instanceof Error ? error.message : String(error);
       this.#inactive.push({ host, reason: message });
+    } finally {
+      // A host that stopped answering may take long to close; detect() must not wait past its timeout for it.
+      const closed = runtime.cleanup();
+      closed.catch(() => undefined);
+      await Promise.race([closed, new Promise<void>((resolve) => {
+        if (signal.aborted) resolve();
+        else signal.addEventListener('abort', () => resolve(), { once: true });
+      })]);
     }
   }
 }

@@ -1,10 +1,10 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, posix, resolve as resolveLocal } from 'node:path';
-import { negotiatePort, PortInUseError, remoteProbe, requirePort, type PortProbe } from '@lazycluster/ports';
+import { isLazyclusterError, negotiatePort, PortInUseError, remoteProbe, requirePort, type PortProbe } from '@lazycluster/ports';
 import { CommandFailedError, ConnectionError, InvalidRuntimeError, PathCreationError } from './errors.js';
 import { AgentClient, AgentClosedError, type AgentChannel } from './internal/agent/agent-client.js';
 import { agentLaunchCommand, launchLocalAgent, NO_PYTHON_MESSAGE } from './internal/agent/agent-launch.js';
-import { copyLocal, downloadPath, uploadPath } from './internal/file-transfer.js';
+import { assertTransferPath, copyLocal, downloadPath, transferFailure, uploadPath, type TransferAttempt } from './internal/file-transfer.js';
 import { parseInfo, INFO_COMMAND, type RuntimeInfo } from './internal/runtime-info.js';
 import { resolveRuntimeHost } from './internal/ssh/resolve-runtime-host.js';
 import { SshConnection, type HostKeyPolicy } from './internal/ssh/ssh-connection.js';
@@ -211,7 +211,10 @@ export class Runtime {
     try {
       agentProcess = await session.agent.run({ ...request, cwd, env, stdin: options.stdin ?? false });
     } catch (error) {
-      throw this.#translate(error, describe(command));
+      if (error instanceof AgentClosedError) throw this.#translate(error, describe(command));
+      // The agent could not start it: no such program, or no such cwd.
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new CommandFailedError({ host: this.host, command: describe(command), exitCode: null, stdout: '', stderr: `could not start it in ${cwd}: ${reason}`, cause: error });
     }
     const proc = new RemoteProcess(this.host, describe(command), agentProcess);
     this.#processes.add(proc);
@@ -236,23 +239,35 @@ export class Runtime {
 
   /** Copy a local file or directory to the host. Relative remote paths are relative to the working directory. */
   async sendFile(localPath: string, remotePath?: string): Promise<string> {
+    assertTransferPath(localPath, 'local path');
+    if (remotePath !== undefined) assertTransferPath(remotePath, 'remote path');
     const session = await this.#open();
     const workingDir = await this.#workingDirOf(session);
     const source = resolveLocal(localPath);
     const target = this.#remotePath(workingDir, remotePath ?? posix.basename(source));
-    if (session.ssh === undefined) await copyLocal(source, target);
-    else await uploadPath(await session.ssh.sftp(), source, target);
+    try {
+      if (session.ssh === undefined) await copyLocal(source, target);
+      else await uploadPath(await session.ssh.sftp(), source, target);
+    } catch (error) {
+      throw this.#transferError(session, { host: this.host, direction: 'send', localPath: source, remotePath: target }, error);
+    }
     return target;
   }
 
   /** Copy a file or directory from the host. @default localPath: its base name in the current directory */
   async getFile(remotePath: string, localPath?: string): Promise<string> {
+    assertTransferPath(remotePath, 'remote path');
+    if (localPath !== undefined) assertTransferPath(localPath, 'local path');
     const session = await this.#open();
     const workingDir = await this.#workingDirOf(session);
     const source = this.#remotePath(workingDir, remotePath);
     const target = resolveLocal(localPath ?? posix.basename(source));
-    if (session.ssh === undefined) await copyLocal(source, target);
-    else await downloadPath(await session.ssh.sftp(), source, target);
+    try {
+      if (session.ssh === undefined) await copyLocal(source, target);
+      else await downloadPath(await session.ssh.sftp(), source, target);
+    } catch (error) {
+      throw this.#transferError(session, { host: this.host, direction: 'get', localPath: target, remotePath: source }, error);
+    }
     return target;
   }
 
@@ -462,7 +477,8 @@ export class Runtime {
       const given = this.#options.workingDir;
       try {
         if (given === undefined) return await session.agent.call<string>('mkdtemp', { prefix: 'lazycluster-' });
-        const path = this.isLocal && !isAbsolute(given) ? resolveLocal(given) : given;
+        // Remote relative and `~` paths are resolved by the agent, against the home directory.
+        const path = this.isLocal && !isAbsolute(given) && !given.startsWith('~') ? resolveLocal(given) : given;
         return await session.agent.call<string>('mkdirs', { path });
       } catch (error) {
         session.workingDir = undefined;
@@ -476,6 +492,14 @@ export class Runtime {
   #remotePath(workingDir: string, path: string): string {
     if (path.startsWith('~/')) return this.isLocal ? join(homedir(), path.slice(2)) : path.slice(2);
     return posix.isAbsolute(path) ? path : posix.join(workingDir, path);
+  }
+
+  #transferError(session: Session, attempt: TransferAttempt, error: unknown): unknown {
+    if (isLazyclusterError(error)) return error;
+    if (session.ssh?.isClosed === true) {
+      return new ConnectionError({ host: this.host, cause: error, detail: `the connection was lost (${attempt.direction} ${attempt.remotePath})` });
+    }
+    return transferFailure(attempt, error);
   }
 
   #translate(error: unknown, what: string): unknown {

@@ -147,7 +147,8 @@ export class TaskRun {
       prefixLines(proc.stdout, `[${this.host}] `, out);
       prefixLines(proc.stderr, `[${this.host}] `, out);
     }
-    const exitCode = await proc.exited;
+    // The exit can be reported before the last output has been delivered: wait for both.
+    const [exitCode] = await Promise.all([proc.exited, endOf(proc.stdout), endOf(proc.stderr)]);
     return { exitCode, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8') };
   }
 }
@@ -184,6 +185,14 @@ function splitResult(stdout: string, marker: string): { stdout: string; value?: 
   if (at < 0) return { stdout, hasValue: false };
   const line = stdout.slice(at + 1 + marker.length).split('\n')[0] ?? 'null';
   return { stdout: stdout.slice(0, at), value: JSON.parse(line) as unknown, hasValue: true };
+}
+
+async function endOf(stream: Readable): Promise<void> {
+  if (stream.readableEnded || stream.destroyed) return;
+  await new Promise<void>((resolve) => {
+    stream.once('end', resolve);
+    stream.once('close', resolve);
+  });
 }
 
 function prefixLines(stream: Readable, prefix: string, out: NodeJS.WritableStream): void {

@@ -94,6 +94,39 @@ export async function downloadPath(sftp: SFTPWrapper, remotePath: string, localP
   return files.length;
 }
 
+/**
+ * Refuse a path with a NUL byte before it reaches SFTP: no file system allows one, and SFTP
+ * answers it with a bare "No response from server" instead of a clear error.
+ */
+export function assertTransferPath(path: string, what: string): void {
+  if (path.includes('\0')) throw new TypeError(`A ${what} cannot contain a NUL byte: ${JSON.stringify(path)}.`);
+}
+
+/** What a failed transfer was doing, for {@link transferFailure}. */
+export interface TransferAttempt {
+  readonly host: string;
+  readonly direction: 'send' | 'get';
+  /** The manager's side. */
+  readonly localPath: string;
+  /** The host's side (absolute). */
+  readonly remotePath: string;
+}
+
+/**
+ * The error for a failed transfer: SFTP's own errors say only "No such file", without the
+ * path or the host, so the message adds both and what to check.
+ */
+export function transferFailure(attempt: TransferAttempt, cause: unknown): Error {
+  const { host, direction, localPath, remotePath } = attempt;
+  const why = cause instanceof Error ? cause.message : String(cause);
+  const what = direction === 'send' ? `send ${localPath} to ${host}:${remotePath}` : `get ${host}:${remotePath} to ${localPath}`;
+  const check =
+    direction === 'send'
+      ? `that ${localPath} exists on the manager and that the user may write to ${remotePath} on ${host}`
+      : `that ${remotePath} exists on ${host} (relative paths start at the working directory) and that ${localPath} is writable`;
+  return new Error(`Cannot ${what}: ${why}. Check ${check}.`, { cause });
+}
+
 /** The manager's own copy, for the `localhost` runtime. */
 export async function copyLocal(from: string, to: string): Promise<void> {
   await mkdir(dirname(to), { recursive: true });

@@ -89,11 +89,29 @@ def signal_tree(proc, sig):
 
 
 def group_alive(pgid):
+    """True while a process of the group still runs. Zombies do not count: a child orphaned
+    by the group's leader waits for init to reap it, and some inits (in containers, VMs)
+    take seconds to do so, which would stall every cleanup for the whole grace period."""
     try:
         os.killpg(pgid, 0)
-        return True
     except OSError:
         return False
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return True  # no /proc: trust killpg
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % name, "rb") as f:
+                stat = f.read().decode("utf-8", "replace")
+            state, _ppid, pgrp = stat[stat.rindex(")") + 2:].split()[:3]
+            if int(pgrp) == pgid and state != "Z":
+                return True
+        except (OSError, ValueError, IndexError):
+            continue
+    return False
 
 
 def terminate(procs, grace):
@@ -216,8 +234,11 @@ def make_temp_dir(msg):
 
 
 def make_dirs(msg):
-    os.makedirs(msg["path"], mode=0o700, exist_ok=True)
-    return msg["path"]
+    # "~" and relative paths mean the home directory, as in ssh and scp; the path comes back
+    # absolute, because it becomes WORKING_DIR and every command's cwd.
+    path = os.path.abspath(os.path.expanduser(msg["path"]))
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
 
 
 def remove_tree(msg):
