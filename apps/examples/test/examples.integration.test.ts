@@ -55,3 +55,15 @@ describe('examples on the lab', () => {
     expect(result.inactive[0]?.reason).toMatch(/ghost|10\.|timed out|no answer/i);
   });
 });
+
+describe('dask example on the lab', () => {
+  it('computes from Python on workers of every host and is inspected from TypeScript', async () => {
+    const { daskPythonAndTypescript } = await import('../src/dask-python-and-typescript.js');
+    const result = await daskPythonAndTypescript({ hosts: ['h1', 'h2', 'h3'], sshConfigPath: lab.sshConfigPath });
+    expect(result.sum).toBe(328350);
+    expect(result.workersSeenByTypeScript).toHaveLength(3);
+    expect(result.workersThatComputed.length).toBeGreaterThanOrEqual(2);
+    expect(result.workersThatComputed.every((name) => result.workersSeenByTypeScript.includes(name))).toBe(true);
+    expect(await leftovers()).toEqual([]);
+  }, 120_000);
+});

@@ -44,6 +44,13 @@ export interface RetireWorkersOptions extends DaskCallOptions {
    */
   readonly closeWorkers?: boolean;
   /**
+   * Whether the scheduler forgets the retired workers at once. With `closeWorkers: false` and
+   * `remove: false` it only moves their data away and gives them no more tasks, so that whoever
+   * started them can stop them.
+   * @default true
+   */
+  readonly remove?: boolean;
+  /**
    * Retiring first moves data that only the retiring workers hold.
    * @default 60000
    */
@@ -191,6 +198,7 @@ export class DaskClient implements AsyncDisposable {
     const args: Record<string, OutgoingValue> = { close_workers: options.closeWorkers ?? true };
     if (options.workers !== undefined) args.workers = [...options.workers];
     if (options.names !== undefined) args.names = [...options.names];
+    if (options.remove !== undefined) args.remove = options.remove;
     return this.run({ operation: 'retireWorkers', hint: GENERIC_HINT }, options, RETIRE_TIMEOUT_MS, async (signal) => {
       const reply = await this.call('retire_workers', args, signal);
       return Object.values(this.parse(() => parseWorkerMap(reply, 'retire_workers reply')));
