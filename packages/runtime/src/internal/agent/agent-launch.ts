@@ -33,6 +33,10 @@ export function launchLocalAgent(heartbeatSeconds: number): AgentChannel {
     // The agent cleans up when its stdin closes; execa must not kill it first, or the
     // processes it started would be orphaned instead of stopped.
     cleanup: false,
+    // Its own process group: a signal or SIGKILL sent to the manager's whole group (a
+    // terminal's Ctrl-C, a supervisor's kill) must not take the agent down before it has
+    // stopped what it started; it learns of the manager's end from its stdin instead.
+    detached: true,
     env: { PYTHONDONTWRITEBYTECODE: '1' },
   });
   const closed = child.then(() => undefined);
