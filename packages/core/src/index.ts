@@ -27,3 +27,4 @@ export {
   type MasterWorkerClusterOptions,
   type WorkersStartOptions,
 } from './master-worker-cluster.js';
+export type { LauncherOptions, LauncherStartOptions } from './launcher-options.js';

@@ -21,34 +21,20 @@ import {
   throwAll,
 } from './internal/options.js';
 import { attemptStart } from './internal/start-attempt.js';
+import type { LauncherOptions, LauncherStartOptions } from './launcher-options.js';
 import { TypedEmitter, type EventListener, type Unsubscribe } from './typed-emitter.js';
 
 /** Options of a {@link MasterLauncher}. */
-export interface MasterLauncherOptions {
+export interface MasterLauncherOptions extends LauncherOptions {
   /**
    * Where the master runs: the manager, or the host of one runtime of the group.
    * @default 'localhost' (the manager)
    */
   readonly host?: string | undefined;
-  /** @default a logger that says nothing */
-  readonly logger?: Logger | undefined;
-  /** Where the master port is leased. @default the process-wide `defaultPortLeases` */
-  readonly leases?: PortLeases | undefined;
-  /** Time between SIGTERM and SIGKILL when the master is stopped. @default 3000 */
-  readonly stopGraceMs?: number | undefined;
-  /** Where `debug: true` writes the master's output. @default process.stdout */
-  readonly output?: NodeJS.WritableStream | undefined;
 }
 
 /** Options of {@link MasterLauncher.start}. */
-export interface MasterStartOptions {
-  /** The master must be launched and ready within this. @default 30000 */
-  readonly timeoutMs?: number | undefined;
-  /** Echo the master's output line by line, prefixed with its host. @default false */
-  readonly debug?: boolean | undefined;
-  /** Cancels the start; it then rejects with the signal's reason and leaves nothing running. */
-  readonly signal?: AbortSignal | undefined;
-}
+export type MasterStartOptions = LauncherStartOptions;
 
 /** What {@link MasterLauncher.launch} receives besides the port. */
 export interface MasterLaunchOptions {

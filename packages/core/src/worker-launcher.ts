@@ -21,29 +21,14 @@ import {
   throwAll,
 } from './internal/options.js';
 import { attemptStart } from './internal/start-attempt.js';
+import type { LauncherOptions, LauncherStartOptions } from './launcher-options.js';
 import { TypedEmitter, type EventListener, type Unsubscribe } from './typed-emitter.js';
 
 /** Options of a {@link WorkerLauncher}. */
-export interface WorkerLauncherOptions {
-  /** @default a logger that says nothing */
-  readonly logger?: Logger | undefined;
-  /** Where worker ports are leased. @default the process-wide `defaultPortLeases` */
-  readonly leases?: PortLeases | undefined;
-  /** Time between SIGTERM and SIGKILL when a worker is stopped. @default 3000 */
-  readonly stopGraceMs?: number | undefined;
-  /** Where `debug: true` writes the workers' output. @default process.stdout */
-  readonly output?: NodeJS.WritableStream | undefined;
-}
+export type WorkerLauncherOptions = LauncherOptions;
 
 /** Options of {@link WorkerLauncher.start} and {@link WorkerLauncher.addWorkers}. */
-export interface WorkerStartOptions {
-  /** Every worker of the call must be launched and ready within this. @default 30000 */
-  readonly timeoutMs?: number | undefined;
-  /** Echo each worker's output line by line, prefixed with its host and index. @default false */
-  readonly debug?: boolean | undefined;
-  /** Cancels the call; it then rejects with the signal's reason and leaves no worker of it running. */
-  readonly signal?: AbortSignal | undefined;
-}
+export type WorkerStartOptions = LauncherStartOptions;
 
 /** What {@link WorkerLauncher.launchWorker} receives. */
 export interface WorkerLaunchContext {
