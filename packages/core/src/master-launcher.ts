@@ -230,7 +230,15 @@ export abstract class MasterLauncher<P extends ClusterProcess = RemoteProcess> {
     const debug = options.debug ?? false;
     const signal = anySignal([options.signal, this.#abort.signal]);
     signal.throwIfAborted();
-    const { port, remaining, lease } = await this.#choosePort(ports, signal);
+    let chosen: { port: number; remaining: number[]; lease: PortLease };
+    try {
+      chosen = await this.#choosePort(ports, signal);
+    } catch (error) {
+      // Nothing was launched, but a subclass may hold resources of its own (a runtime).
+      await this.onCleanup().catch((e: unknown) => this.logger.warn?.(`while undoing the master start on ${this.host}: ${reasonOf(e)}`));
+      throw error;
+    }
+    const { port, remaining, lease } = chosen;
     const run: MasterRun<P> = { port, lease, process: undefined, output: undefined, tunnel: undefined, stopping: false };
     this.#run = run;
     try {
