@@ -41,6 +41,7 @@ async function inParallel<T>(items: readonly T[], fn: (item: T) => Promise<void>
 
 /** Upload a file or a directory tree; returns the number of files sent. */
 export async function uploadPath(sftp: SFTPWrapper, localPath: string, remotePath: string): Promise<number> {
+  refuseNul(remotePath);
   const info = await stat(localPath);
   if (!info.isDirectory()) {
     await remoteMkdirs(sftp, posix.dirname(remotePath));
@@ -70,6 +71,7 @@ export async function uploadPath(sftp: SFTPWrapper, localPath: string, remotePat
 
 /** Download a file or a directory tree; returns the number of files received. */
 export async function downloadPath(sftp: SFTPWrapper, remotePath: string, localPath: string): Promise<number> {
+  refuseNul(remotePath);
   const info = await sftpCall<Stats>((cb) => sftp.stat(remotePath, cb));
   if (!info.isDirectory()) {
     await mkdir(dirname(localPath), { recursive: true });
@@ -131,4 +133,9 @@ export function transferFailure(attempt: TransferAttempt, cause: unknown): Error
 export async function copyLocal(from: string, to: string): Promise<void> {
   await mkdir(dirname(to), { recursive: true });
   await cp(from, to, { recursive: true, force: true });
+}
+
+/** SFTP cannot carry a NUL byte in a path (and OpenSSH's server ends the session on one). */
+function refuseNul(remotePath: string): void {
+  if (remotePath.includes('\0')) throw new TypeError(`A remote path cannot contain a NUL byte: ${JSON.stringify(remotePath)}.`);
 }

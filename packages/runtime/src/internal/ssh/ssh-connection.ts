@@ -95,12 +95,26 @@ export class SshConnection {
 
   /** The SFTP session, opened on first use and shared. */
   async sftp(): Promise<SFTPWrapper> {
-    this.#sftp ??= new Promise<SFTPWrapper>((resolve, reject) => {
-      this.client.sftp((error, sftp) => (error ? reject(this.#lost(error)) : resolve(sftp)));
-    });
-    this.#sftp.catch(() => {
-      this.#sftp = undefined;
-    });
+    if (this.#sftp === undefined) {
+      const opening = new Promise<SFTPWrapper>((resolve, reject) => {
+        this.client.sftp((error, sftp) => {
+          if (error) {
+            reject(this.#lost(error));
+            return;
+          }
+          // NOTE: otherwise a session the server ended (internal-sftp exits on a path with a NUL
+          // byte, for one) stays cached, and every later transfer waits on it forever.
+          sftp.once('close', () => {
+            if (this.#sftp === opening) this.#sftp = undefined;
+          });
+          resolve(sftp);
+        });
+      });
+      this.#sftp = opening;
+      opening.catch(() => {
+        if (this.#sftp === opening) this.#sftp = undefined;
+      });
+    }
     return await this.#sftp;
   }
 
