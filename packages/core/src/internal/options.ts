@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from '@lazycluster/runtime';
 
 /** The logger used when none is given: says nothing. */
@@ -16,7 +17,10 @@ export function signalOption(signal: AbortSignal | undefined): { signal?: AbortS
 
 /** A signal that aborts when any of `signals` does. */
 export function anySignal(signals: readonly (AbortSignal | undefined)[]): AbortSignal {
-  return AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+  const combined = AbortSignal.any(signals.filter((s): s is AbortSignal => s !== undefined));
+  // Every worker of a start listens on the same signal; dozens of them are expected, not a leak.
+  setMaxListeners(0, combined);
+  return combined;
 }
 
 /** The first message line of an error, for events and logs. */

@@ -130,34 +130,41 @@ export class SshConnection {
    * Resolves false when sshd refused (the port is taken there).
    */
   async listenRemote(port: number, onConnection: (stream: ClientChannel) => void): Promise<boolean> {
-    const handler: TcpConnectionListener = (details, accept, reject): void => {
-      if (details.destPort !== port) return;
-      try {
-        onConnection(accept());
-      } catch {
-        reject();
-      }
-    };
+    // Already forwarded on this connection: taken, as sshd would say.
+    if (this.#remoteListeners.has(port)) return false;
+    if (this.#remoteListeners.size === 0) this.client.on('tcp connection', this.#dispatchRemote);
+    // Registered first: sshd may hand over a connection as soon as it listens.
+    this.#remoteListeners.set(port, onConnection);
     return await new Promise<boolean>((resolve) => {
       this.client.forwardIn('127.0.0.1', port, (error) => {
         if (error) {
-          resolve(false);
-          return;
+          this.#remoteListeners.delete(port);
+          if (this.#remoteListeners.size === 0) this.client.off('tcp connection', this.#dispatchRemote);
         }
-        this.client.on('tcp connection', handler);
-        this.#remoteListeners.set(port, handler);
-        resolve(true);
+        resolve(!error);
       });
     });
   }
 
-  readonly #remoteListeners = new Map<number, TcpConnectionListener>();
+  // One listener for every remote forward of the connection (a cluster opens dozens),
+  // dispatching by port, rather than one listener per forward.
+  readonly #remoteListeners = new Map<number, (stream: ClientChannel) => void>();
+  readonly #dispatchRemote: TcpConnectionListener = (details, accept, reject): void => {
+    const onConnection = this.#remoteListeners.get(details.destPort);
+    if (onConnection === undefined) {
+      reject();
+      return;
+    }
+    try {
+      onConnection(accept());
+    } catch {
+      reject();
+    }
+  };
 
   async unlistenRemote(port: number): Promise<void> {
-    const handler = this.#remoteListeners.get(port);
-    if (handler === undefined) return;
-    this.#remoteListeners.delete(port);
-    this.client.off('tcp connection', handler);
+    if (!this.#remoteListeners.delete(port)) return;
+    if (this.#remoteListeners.size === 0) this.client.off('tcp connection', this.#dispatchRemote);
     if (this.#isClosed) return;
     await new Promise<void>((resolve) => {
       this.client.unforwardIn('127.0.0.1', port, () => resolve());
