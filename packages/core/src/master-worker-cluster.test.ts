@@ -89,7 +89,7 @@ describe('MasterWorkerCluster master port choice', () => {
   it('reads the defaults through the subclass', () => {
     const { cluster } = build(['h1']);
     expect(cluster.ports).toEqual([7001, 7002, 7003, 7004, 7005, 7006, 7007, 7008, 7009, 7010]);
-    expect(MasterWorkerCluster.DEFAULT_MASTER_PORT).toBe(60_000);
+    expect(MasterWorkerCluster.DEFAULT_MASTER_PORT).toBe(61_000);
     return cluster.cleanup();
   });
 });

@@ -78,12 +78,15 @@ export interface ClusterStatus {
  * await cluster.start({ workerCount: 4 });
  */
 export abstract class MasterWorkerCluster extends RuntimeCluster {
+  // NOTE: the Python original used 60000-60200, which lies inside Linux's default
+  // ephemeral range (32768-60999): an outgoing connection can hold such a port between
+  // our check and the bind. 61000 and up is outside it.
   /** The master port tried first when `start` is given none. */
-  static DEFAULT_MASTER_PORT = 60_000;
+  static DEFAULT_MASTER_PORT = 61_000;
   /** First port of the default port list. */
-  static DEFAULT_PORT_RANGE_START = 60_001;
+  static DEFAULT_PORT_RANGE_START = 61_001;
   /** End of the default port list (not included). */
-  static DEFAULT_PORT_RANGE_END = 60_200;
+  static DEFAULT_PORT_RANGE_END = 61_200;
 
   /** Starts the master. */
   readonly masterLauncher: MasterLauncher<ClusterProcess>;

@@ -57,7 +57,7 @@ export interface NegotiatedPorts {
  * invalid candidate list; a probe's own error when a probe fails.
  * @example
  * const { port, remaining, lease } = await negotiatePort({
- *   candidates: portRange(60000, 60200),
+ *   candidates: portRange(61000, 61200),
  *   probes: [managerProbe(), remoteProbe('node-a', run)],
  * });
  */

@@ -32,7 +32,7 @@ export function validatePortList(list: unknown): number[] {
     throw new TypeError(`A port list must be an array of port numbers, got ${describe(list)}.`);
   }
   if (list.length === 0) {
-    throw new RangeError('The port list is empty: pass at least one port, for example portRange(60000, 60200).');
+    throw new RangeError('The port list is empty: pass at least one port, for example portRange(61000, 61200).');
   }
   const seen = new Map<number, number>();
   return list.map((entry: unknown, index) => {

@@ -78,7 +78,7 @@ function listenersOn(ssOutput: string, ports: readonly number[]): { port: number
 
 /**
  * A run of ports that starts at one the OS just handed out, so that test runs on the same
- * manager (whose loopback they share) do not all reach for 8786 and 60001 at once.
+ * manager (whose loopback they share) do not all reach for 8786 and 61001 at once.
  */
 async function portsFromOs(count = 30): Promise<{ masterPort: number; ports: number[] }> {
   const server = createServer();

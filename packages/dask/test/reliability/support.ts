@@ -102,7 +102,7 @@ export function isLoopback(address: string): boolean {
 
 /**
  * A master port and worker ports starting at one the OS just handed out, so that test files
- * running at the same time on the shared loopback do not all reach for 8786 and 60001.
+ * running at the same time on the shared loopback do not all reach for 8786 and 61001.
  */
 export async function portsFromOs(count = 30): Promise<{ masterPort: number; ports: number[] }> {
   const server = createServer();
