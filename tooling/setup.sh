@@ -3,14 +3,15 @@
 # the workspace. Idempotent: a second run only checks and exits quickly.
 #   - system packages: openssh-server and -client (the test lab's hosts and the OpenSSH
 #     references of the benchmarks), iproute2 (network namespaces), python3-distributed
-#     (Dask: dask-scheduler, dask-worker), procps and util-linux (ps, unshare, nsenter)
+#     (Dask: dask-scheduler, dask-worker), python3-asyncssh (what Dask's own SSHCluster needs:
+#     the benchmarks run it as the reference), procps and util-linux (ps, unshare, nsenter)
 #   - pnpm at the version pinned in package.json
 #   - the workspace's dependencies from the lockfile, then a build of every package
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export TURBO_TELEMETRY_DISABLED=1
 
-packages=(openssh-server openssh-client iproute2 python3 python3-distributed procps util-linux)
+packages=(openssh-server openssh-client iproute2 python3 python3-distributed python3-asyncssh procps util-linux)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")

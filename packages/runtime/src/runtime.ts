@@ -201,12 +201,12 @@ export class Runtime {
   /** Start a long-running process; see {@link RemoteProcess}. */
   async spawn(command: Command, options: SpawnOptions = {}): Promise<RemoteProcess> {
     this.#assertUsable();
+    assertCommand(command, options);
     const session = await this.#open();
     const workingDir = await this.#workingDirOf(session);
     const cwd = options.cwd === undefined ? workingDir : this.#remotePath(workingDir, options.cwd);
     const env = { ...this.#env, ...options.env, WORKING_DIR: workingDir };
     const request = typeof command === 'string' ? { cmd: command } : { argv: [...command] };
-    if (typeof command !== 'string' && command.length === 0) throw new TypeError('A command needs at least one argument.');
     let agentProcess;
     try {
       agentProcess = await session.agent.run({ ...request, cwd, env, stdin: options.stdin ?? false });
@@ -512,6 +512,21 @@ export class Runtime {
 export function defaultSshConfigPath(): string {
   const fromEnv = process.env.LAZYCLUSTER_SSH_CONFIG;
   return fromEnv !== undefined && fromEnv !== '' ? fromEnv : join(homedir(), '.ssh', 'config');
+}
+
+/**
+ * Refuse, before anything is sent, what no process can receive: NUL bytes (C strings end
+ * there) and environment names that are empty or contain `=`.
+ */
+function assertCommand(command: Command, options: SpawnOptions): void {
+  const parts = typeof command === 'string' ? [command] : command;
+  if (parts.length === 0) throw new TypeError('A command needs at least one argument.');
+  if (parts.some((part) => part.includes('\0'))) throw new TypeError('A command cannot contain a NUL byte.');
+  if (options.cwd?.includes('\0') === true) throw new TypeError('A working directory cannot contain a NUL byte.');
+  for (const [name, value] of Object.entries(options.env ?? {})) {
+    if (name === '' || name.includes('=') || name.includes('\0')) throw new TypeError(`Invalid environment variable name ${JSON.stringify(name)}: it must be non-empty, without "=" or NUL.`);
+    if (value.includes('\0')) throw new TypeError(`The value of environment variable ${name} contains a NUL byte.`);
+  }
 }
 
 function describe(command: Command): string {
