@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { listeningPortsOnHost, readLab, spawnOnHost, type HostChildProcess } from '@lazycluster/lab';
-import { isPortFreeOnManager } from '@lazycluster/ports';
+import { isPortFreeOnManager, LISTENING_PORTS_COMMAND, parseListeningPortsOutput, portRange } from '@lazycluster/ports';
 import { NoPortsLeftError, RuntimeGroup } from './index.js';
 import { labRuntime, randomCandidates, waitFor } from '../test/lab-helpers.js';
 
@@ -53,6 +53,18 @@ async function freeEverywhere(count: number): Promise<number[]> {
 }
 
 describe('free ports on lab runtimes', () => {
+  it('the agent reports the same listening ports as the shell command, IPv4 and IPv6', async () => {
+    const [v4, v6] = randomCandidates(2);
+    await using held4 = await holdPort('h2', v4!, lab.hosts[1]!.address);
+    await using held6 = await holdPort('h2', v6!, '::1');
+    await using runtime = labRuntime(lab, 'h2');
+    const everyPort = portRange(1, 65_535);
+    const viaAgent = [...(await runtime.portProbe().busyPorts(everyPort))].sort((a, b) => a - b);
+    const viaShell = [...parseListeningPortsOutput((await runtime.run(LISTENING_PORTS_COMMAND)).stdout)].sort((a, b) => a - b);
+    expect(viaAgent).toEqual(viaShell);
+    expect(viaAgent).toEqual(expect.arrayContaining([22, v4, v6]));
+  });
+
   it('a runtime skips exactly the ports held on its own host, IPv4 and IPv6', async () => {
     const [p0, p1, p2, p3, p4] = (await freeEverywhere(5)) as [number, number, number, number, number];
     await using _a = await holdPort('h1', p0, '127.0.0.1');

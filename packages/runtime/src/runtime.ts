@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, posix, resolve as resolveLocal } from 'node:path';
-import { isLazyclusterError, negotiatePort, PortInUseError, remoteProbe, requirePort, type PortProbe } from '@lazycluster/ports';
+import { isLazyclusterError, negotiatePort, parseProcNetTcp, PortInUseError, remoteProbe, requirePort, type PortProbe } from '@lazycluster/ports';
 import { CommandFailedError, ConnectionError, InvalidRuntimeError, PathCreationError } from './errors.js';
 import { AgentClient, AgentClosedError, type AgentChannel } from './internal/agent/agent-client.js';
 import { agentLaunchCommand, launchLocalAgent, NO_PYTHON_MESSAGE } from './internal/agent/agent-launch.js';
@@ -313,7 +313,21 @@ export class Runtime {
 
   /** A port probe for `@lazycluster/ports`: one round trip reads every listening port. */
   portProbe(): PortProbe {
-    return remoteProbe(this.host, async (command, options) => (await this.run(command, options?.signal === undefined ? {} : { signal: options.signal })).stdout);
+    const viaShell = remoteProbe(this.host, async (command, options) => (await this.run(command, options?.signal === undefined ? {} : { signal: options.signal })).stdout);
+    return {
+      host: this.host,
+      busyPorts: async (candidates, options) => {
+        // The agent asks the kernel itself (sock_diag netlink, else /proc/net/tcp{,6}): one
+        // message each way, no process to start. Only where both fail does `ss` run.
+        const session = await this.#open(options?.signal);
+        const answer = await session.agent.call<number[] | string | null>('listening').catch((error: unknown) => {
+          throw this.#translate(error, 'read the listening ports');
+        });
+        if (answer === null) return await viaShell.busyPorts(candidates, options);
+        const listening = typeof answer === 'string' ? parseProcNetTcp(answer) : new Set(answer);
+        return new Set(candidates.filter((port) => listening.has(port)));
+      },
+    };
   }
 
   /** True when nothing listens on `port` on this host (and no lease of this process holds it). */

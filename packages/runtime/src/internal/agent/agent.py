@@ -249,6 +249,64 @@ def remove_tree(msg):
     return not os.path.exists(path)
 
 
+def listening_ports_netlink():
+    """Ports in LISTEN over IPv4 and IPv6, asked of the kernel through sock_diag netlink:
+    a fraction of a millisecond, where reading /proc/net/tcp walks the whole connection
+    hash table (~5 ms per file on a large machine)."""
+    import socket
+    import struct
+    ports = set()
+    sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 4)  # NETLINK_SOCK_DIAG
+    try:
+        for seq, family in enumerate((socket.AF_INET, socket.AF_INET6), 1):
+            # inet_diag_req_v2: family, IPPROTO_TCP, no extensions, states = 1 << TCP_LISTEN
+            request = struct.pack("=BBBBI", family, socket.IPPROTO_TCP, 0, 0, 1 << 10) + bytes(48)
+            # nlmsghdr: SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP
+            sock.send(struct.pack("=IHHII", 16 + len(request), 20, 0x301, seq, 0) + request)
+            done = False
+            while not done:
+                data = sock.recv(65536)
+                offset = 0
+                while offset + 16 <= len(data):
+                    length, kind = struct.unpack_from("=IH", data, offset)
+                    if kind == 3:  # NLMSG_DONE
+                        done = True
+                        break
+                    if kind == 2:  # NLMSG_ERROR
+                        raise OSError("sock_diag refused the request")
+                    # inet_diag_msg: family, state, timer, retrans, then the socket id (sport first, big-endian)
+                    ports.add(struct.unpack_from(">H", data, offset + 16 + 4)[0])
+                    offset += (length + 3) & ~3
+                if not data:
+                    break
+    finally:
+        sock.close()
+    return sorted(ports)
+
+
+def listening_sockets(_msg):
+    """What listens on this host: a list of ports through netlink, else the LISTEN lines of
+    /proc/net/tcp{,6} for the manager to parse, else None (the manager then falls back to
+    `ss` through the shell)."""
+    try:
+        return listening_ports_netlink()
+    except (OSError, AttributeError, ValueError):
+        pass
+    lines = []
+    readable = False
+    for path in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(path) as f:
+                readable = True
+                for line in f:
+                    fields = line.split()
+                    if len(fields) > 3 and fields[3] == "0A":
+                        lines.append(line.rstrip("\n"))
+        except OSError:
+            continue
+    return "\n".join(lines) if readable else None
+
+
 HANDLERS = {
     "run": run,
     "kill": kill,
@@ -259,6 +317,7 @@ HANDLERS = {
     "mkdtemp": lambda msg: reply(msg["id"], lambda: make_temp_dir(msg)),
     "mkdirs": lambda msg: reply(msg["id"], lambda: make_dirs(msg)),
     "rmtree": lambda msg: reply(msg["id"], lambda: remove_tree(msg)),
+    "listening": lambda msg: reply(msg["id"], lambda: listening_sockets(msg)),
 }
 
 
