@@ -55,8 +55,8 @@ async function freeEverywhere(count: number): Promise<number[]> {
 describe('free ports on lab runtimes', () => {
   it('the agent reports the same listening ports as the shell command, IPv4 and IPv6', async () => {
     const [v4, v6] = randomCandidates(2);
-    await using held4 = await holdPort('h2', v4!, lab.hosts[1]!.address);
-    await using held6 = await holdPort('h2', v6!, '::1');
+    await using _held4 = await holdPort('h2', v4!, lab.hosts[1]!.address);
+    await using _held6 = await holdPort('h2', v6!, '::1');
     await using runtime = labRuntime(lab, 'h2');
     const everyPort = portRange(1, 65_535);
     const viaAgent = [...(await runtime.portProbe().busyPorts(everyPort))].sort((a, b) => a - b);
