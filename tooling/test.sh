@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: lint, typecheck, unit and integration tests (the lab is started
-# by vitest's global setup). Ends with a plain "N passed, N failed" line.
+# by vitest's global setup), and the benchmarks in quick mode. Ends with a plain
+# "N passed, N failed" line.
 set -euo pipefail
 export TURBO_TELEMETRY_DISABLED=1
 cd "$(dirname "$0")/.."
 pnpm exec turbo run build lint typecheck --output-logs=errors-only
+# The benchmarks in quick mode, so they never rot: a missed target is reported, only a
+# crash fails.
+pnpm bench --quick
 report=$(mktemp /tmp/lazycluster-vitest.XXXXXX.json)
 trap 'rm -f "$report"' EXIT
 status=0
