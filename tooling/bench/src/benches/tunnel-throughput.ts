@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { spawnOnHost } from '@lazycluster/lab';
 import { labRuntime } from '../lab-runtimes.js';
@@ -9,6 +10,7 @@ import { compare, series, type Bench } from '../types.js';
 
 const AES = 'aes128-gcm@openssh.com';
 const SENDER = fileURLToPath(new URL('../../python/sender.py', import.meta.url));
+const SENDER_SOURCE = readFileSync(SENDER, 'utf8');
 const RECEIVER = fileURLToPath(new URL('../../python/receiver.py', import.meta.url));
 
 /** MB/s of one download by a separate client process (it checks the byte count). */
@@ -24,7 +26,9 @@ export const tunnelThroughput: Bench = {
     const host = lab.hosts[0];
     if (host === undefined) throw new Error('the lab has no hosts');
     const bytes = budget.payloadBytes;
-    await using sender = spawnOnHost(lab, host.name, ['/usr/bin/python3', SENDER, String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The source travels as an argument: the host's /tmp is its own, so a checkout under /tmp
+    // (as a CI clone may be) is not visible there.
+    await using sender = spawnOnHost(lab, host.name, ['/usr/bin/python3', '-c', SENDER_SOURCE, String(bytes)], { stdio: ['ignore', 'pipe', 'inherit'] });
     if (sender.stdout === null) throw new Error('the sender has no stdout');
     const hostPort = Number((await waitForLine(sender.stdout, /^(\d+)$/, 10_000))[1]);
     await using runtime = labRuntime(lab, host.alias);
