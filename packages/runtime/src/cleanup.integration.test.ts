@@ -42,6 +42,19 @@ async function expectGone(footprint: Footprint, options: { timeoutMs?: number } 
 }
 
 describe('Runtime cleanup on the lab', () => {
+  it('stops what a finished command left running in the background', async () => {
+    const runtime = labRuntime(lab, 'h3');
+    const marker = uniqueSeconds();
+    try {
+      const result = await runtime.exec(`sleep ${marker} >/dev/null 2>&1 & echo started`);
+      expect(result.stdout).toBe('started\n');
+      await waitFor(async () => (await processesWith(lab, 'h3', marker)).length === 1, { what: 'the background sleep on h3' });
+    } finally {
+      await runtime.cleanup();
+    }
+    await waitFor(async () => (await processesWith(lab, 'h3', marker)).length === 0, { what: 'the background sleep to be stopped' });
+  });
+
   it('leaves no process and no temp working dir on any host after cleanup()', async () => {
     const group = new RuntimeGroup({ hosts, sshConfigPath: lab.sshConfigPath, agent: false });
     let footprints: Footprint[] = [];

@@ -29,6 +29,9 @@ _out_lock = threading.Lock()
 _procs = {}  # id -> Popen
 _procs_lock = threading.Lock()
 _owned_dirs = []
+# Process groups whose leader has exited while members remain (`sh -c 'server &'`):
+# still ours to stop.
+_left_groups = set()
 _last_message = [time.monotonic()]
 _stopping = threading.Event()
 
@@ -157,6 +160,8 @@ def watch(rid, proc, readers):
         reader.wait(5)
     with _procs_lock:
         _procs.pop(rid, None)
+        if group_alive(proc.pid):
+            _left_groups.add(proc.pid)
     if code < 0:
         send({"id": rid, "ev": "exit", "code": None, "signal": signal.Signals(-code).name})
     else:
@@ -321,12 +326,33 @@ HANDLERS = {
 }
 
 
+def stop_groups(groups, grace):
+    """SIGTERM whole process groups, then SIGKILL what is left after grace."""
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except OSError:
+            pass
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and any(group_alive(g) for g in groups):
+        time.sleep(0.02)
+    for pgid in groups:
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
 def shutdown():
     _stopping.set()
     with _procs_lock:
         procs = list(_procs.values())
+        groups = [g for g in _left_groups if group_alive(g)]
+    stopper = threading.Thread(target=stop_groups, args=(groups, GRACE_SECONDS), daemon=True)
+    stopper.start()
     if procs:
         terminate(procs, GRACE_SECONDS)
+    stopper.join()
     for path in list(_owned_dirs):
         shutil.rmtree(path, ignore_errors=True)
 
