@@ -24,6 +24,7 @@ export {
 export { remoteProbe, type PortProbe, type RunCommand } from './probe.js';
 export { PortLeases, defaultPortLeases, type PortLease } from './leases.js';
 export {
+  negotiate,
   negotiatePort,
   negotiatePorts,
   requirePort,

@@ -161,3 +161,6 @@ async function askProbes(candidates: readonly number[], options: ProbeOptions): 
     throw error;
   }
 }
+
+/** SPEC's name for {@link negotiatePort}: the first candidate free on every host, asked once each, in parallel. */
+export const negotiate = negotiatePort;

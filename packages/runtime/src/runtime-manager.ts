@@ -46,33 +46,47 @@ export class RuntimeManager {
   readonly #inactive: InactiveHost[] = [];
   #checked = 0;
 
-  private constructor(
-    private readonly options: RuntimeManagerOptions,
-    private readonly sshConfigPath: string,
-  ) {}
+  private readonly options: RuntimeManagerOptions;
+  private readonly sshConfigPath: string;
+  /** Resolves (with this manager) once every host has been checked; never rejects for a bad host. */
+  readonly ready: Promise<this>;
+
+  /**
+   * Starts checking every concrete host of the SSH config at once; `await manager.ready`
+   * (or any async method) waits for the result. `RuntimeManager.detect(options)` does both.
+   */
+  constructor(options: RuntimeManagerOptions = {}) {
+    this.options = options;
+    this.sshConfigPath = options.sshConfigPath ?? defaultSshConfigPath();
+    this.ready = this.#detect().then(() => this);
+    // A config that cannot be read rejects `ready`; it must not also be an unhandled rejection.
+    this.ready.catch(() => undefined);
+  }
 
   /** Read the SSH config and check every concrete host. */
   static async detect(options: RuntimeManagerOptions = {}): Promise<RuntimeManager> {
-    const sshConfigPath = options.sshConfigPath ?? defaultSshConfigPath();
-    const manager = new RuntimeManager(options, sshConfigPath);
-    const config = await loadSshConfig(sshConfigPath);
-    const hosts = concreteHosts(config);
-    manager.#checked = hosts.length;
-    await Promise.all(hosts.map(async (host) => await manager.#check(host)));
-    // Checks finish in any order; report hosts in the order of the config.
-    const order = (host: string): number => hosts.indexOf(host);
-    const active = [...manager.#active.entries()].sort(([a], [b]) => order(a) - order(b));
-    manager.#active.clear();
-    for (const [host, info] of active) manager.#active.set(host, info);
-    manager.#inactive.sort((a, b) => order(a.host) - order(b.host));
-    return manager;
+    return await new RuntimeManager(options).ready;
   }
 
-  /** Hosts that passed the check, in config order. */
+  async #detect(): Promise<void> {
+    const config = await loadSshConfig(this.sshConfigPath);
+    const hosts = concreteHosts(config);
+    this.#checked = hosts.length;
+    await Promise.all(hosts.map(async (host) => await this.#check(host)));
+    // Checks finish in any order; report hosts in the order of the config.
+    const order = (host: string): number => hosts.indexOf(host);
+    const active = [...this.#active.entries()].sort(([a], [b]) => order(a) - order(b));
+    this.#active.clear();
+    for (const [host, info] of active) this.#active.set(host, info);
+    this.#inactive.sort((a, b) => order(a.host) - order(b.host));
+  }
+
+  /** Hosts that passed the check, in config order (filled once `ready` resolves). */
   get activeHosts(): string[] {
     return [...this.#active.keys()];
   }
 
+  /** Hosts that failed the check, with the reason (filled once `ready` resolves). */
   get inactiveHosts(): readonly InactiveHost[] {
     return this.#inactive;
   }
@@ -88,6 +102,7 @@ export class RuntimeManager {
    * own connections; the runtimes of hosts that fail them are cleaned up at once.
    */
   async createGroup(options: CreateGroupOptions = {}): Promise<RuntimeGroup> {
+    await this.ready;
     const candidates = this.infos.filter((info) => {
       if (options.includeHosts !== undefined && !options.includeHosts.includes(info.host)) return false;
       if (options.excludeHosts?.includes(info.host) === true) return false;

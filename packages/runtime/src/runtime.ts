@@ -170,6 +170,7 @@ export class Runtime {
       proc.kill(undefined, { graceMs: 1000 });
     };
     signal?.addEventListener('abort', onAbort, { once: true });
+    if (signal?.aborted === true) onAbort();
     try {
       const outcome = await proc.outcome;
       await Promise.all([ended(proc.stdout), ended(proc.stderr)]);
@@ -433,6 +434,8 @@ export class Runtime {
     if (current !== undefined) {
       const session = await current.catch(() => undefined);
       if (session !== undefined && !session.agent.isClosed) return session;
+      // Another caller may have started the reconnect while we waited: share it.
+      if (this.#session !== current) return await this.#open(signal);
     }
     const opening = this.#connectSession(signal);
     this.#session = opening;

@@ -86,10 +86,12 @@ export class TaskRun {
     for (const [index, step] of this.task.steps.entries()) {
       const startedAt = new Date();
       const t0 = performance.now();
+      let failure: unknown;
       let result: { exitCode: number | null; stdout: string; stderr: string; value?: unknown; hasValue: boolean };
       try {
         result = await this.#runStep(step);
       } catch (error) {
+        failure = error;
         result = { exitCode: null, stdout: '', stderr: error instanceof Error ? error.message : String(error), hasValue: false };
       }
       const ok = result.exitCode === 0;
@@ -103,6 +105,7 @@ export class TaskRun {
           step: { index, description: entry.description },
           exitCode: result.exitCode,
           stderrTail: result.stderr.split('\n').slice(-STDERR_TAIL_LINES).join('\n').trim(),
+          cause: failure,
         });
       }
       if (result.hasValue) {

@@ -46,6 +46,11 @@ export async function listenOnManager(
     socket.pause();
     open().then(
       (stream) => {
+        // The client may have gone (or the tunnel closed) while the channel opened.
+        if (socket.destroyed) {
+          stream.destroy();
+          return;
+        }
         splice(socket, stream);
         socket.resume();
       },

@@ -38,6 +38,20 @@ type AgentEvent =
 export const AGENT_SOURCE = readFileSync(new URL('./agent.py', import.meta.url), 'utf8');
 
 const UNREAD_OUTPUT_LIMIT = 1024 * 1024;
+const ATTACH_TIMEOUT_MS = 30_000;
+const MAX_SHELL_NOISE = 64 * 1024;
+
+/** The agent's hello in a line, after whatever the shell printed without a newline. */
+function helloIn(line: string): { pid: number; python: string } | undefined {
+  const at = line.indexOf('{"ev":"hello"');
+  if (at < 0) return undefined;
+  try {
+    const message = JSON.parse(line.slice(at)) as { ev?: unknown; pid: number; python: string };
+    return message.ev === 'hello' ? message : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Raised when the agent connection is gone while something still waited on it. */
 export class AgentClosedError extends Error {
@@ -135,31 +149,45 @@ export class AgentClient {
    * Wait for the agent's hello on a freshly started channel. Rejects with what the remote
    * side printed on stderr when it exits first (no python3, a broken login shell...).
    */
-  static async attach(channel: AgentChannel, options: { signal?: AbortSignal } = {}): Promise<AgentClient> {
+  static async attach(channel: AgentChannel, options: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<AgentClient> {
     const stderr: Buffer[] = [];
     const onErr = (chunk: Buffer): void => {
       stderr.push(chunk);
     };
     channel.stderr.on('data', onErr);
     let buffer = '';
+    // What a chatty login shell printed before the agent started (an echo in .bashrc).
+    let noise = '';
+    const timeoutMs = options.timeoutMs ?? ATTACH_TIMEOUT_MS;
     return await new Promise<AgentClient>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        cleanup();
+        channel.destroy();
+        reject(new AgentClosedError(`the runtime agent did not answer within ${timeoutMs} ms; the login shell may be waiting for input (check ~/.bashrc and ~/.profile)`));
+      }, timeoutMs);
       const cleanup = (): void => {
+        clearTimeout(timer);
         channel.stdout.off('data', onData);
         options.signal?.removeEventListener('abort', onAbort);
       };
       const onData = (chunk: Buffer): void => {
         buffer += chunk.toString('utf8');
-        const newline = buffer.indexOf('\n');
-        if (newline < 0) return;
-        const first = buffer.slice(0, newline);
-        cleanup();
-        try {
-          const hello = JSON.parse(first) as AgentEvent;
-          if (hello.ev !== 'hello') throw new Error(`unexpected first message ${first}`);
-          resolve(new AgentClient(channel, hello, buffer.slice(newline + 1)));
-        } catch {
+        let newline: number;
+        while ((newline = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, newline);
+          buffer = buffer.slice(newline + 1);
+          const hello = helloIn(line);
+          if (hello !== undefined) {
+            cleanup();
+            resolve(new AgentClient(channel, hello, buffer));
+            return;
+          }
+          noise += `${line}\n`;
+        }
+        if (noise.length + buffer.length > MAX_SHELL_NOISE) {
+          cleanup();
           channel.destroy();
-          reject(new AgentClosedError(`the runtime agent did not start: ${first.slice(0, 200)}`));
+          reject(new AgentClosedError(`the runtime agent did not start; the login shell printed: ${(noise + buffer).slice(0, 200)}`));
         }
       };
       const onAbort = (): void => {
