@@ -27,8 +27,10 @@ export default defineConfig({
           globalSetup: ['tooling/lab/src/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // The lab is shared by every file; 2 cores do not gain from more parallelism.
-          maxWorkers: 2,
+          // One file at a time: every file shares the lab's hosts, and port leases protect
+          // against collisions only inside one process (two test processes could pick the
+          // same port on a host between probe and bind). 2 cores gain little from more.
+          maxWorkers: 1,
           // Projects with different worker limits must run as separate groups: units first.
           sequence: { groupOrder: 1 },
         },
