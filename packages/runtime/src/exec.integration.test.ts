@@ -166,14 +166,15 @@ describe('Runtime.exec on a lab host', () => {
         await writeFile(source, content);
         const remote = await rt.sendFile(source, fileName);
         expect(remote).toBe(`${await rt.workingDir()}/${fileName}`);
-        const { stdout } = await rt.run('cat -- "$F"', { env: { F: fileName } });
+        // A redirection, not `cat -- "$F"`: cat reads stdin for a file named "-" even after --.
+        const { stdout } = await rt.run('cat < "$F"', { env: { F: fileName } });
         expect(stdout).toBe(content);
         const back = join(local.path, 'back');
         await rt.getFile(fileName, back);
         expect(await readFile(back, 'utf8')).toBe(content);
         await rt.run(['rm', '--', fileName]);
       }),
-      { numRuns: 30 },
+      { numRuns: 30, examples: [['-', ' '], ['-n', 'x'], ['$(id)', '`id`']] },
     );
   });
 });
