@@ -36,22 +36,29 @@ export async function resolveTargets(context: CliContext, hosts: readonly string
     checkHostSpecs(hosts);
     return { hosts: [...hosts], unavailable: [], configured: undefined };
   }
-  const progress = context.stderr.isTTY === true && !context.debug ? new HostProgress(context.stderr, { interactive: true, color: context.colorErr }) : undefined;
-  progress?.update('checking hosts', 'active', context.sshConfigPath);
-  if (progress !== undefined) context.logSink = (line) => progress.print(line);
-  let manager: RuntimeManager;
-  try {
-    manager = await RuntimeManager.detect({ sshConfigPath: context.sshConfigPath, logger: context.logger });
-  } finally {
-    progress?.stop({ clear: true });
-    context.logSink = undefined;
-  }
+  const manager = await detectWithProgress(context);
   await manager.cleanup();
   return {
     hosts: manager.activeHosts,
     unavailable: manager.inactiveHosts,
     configured: manager.activeHosts.length + manager.inactiveHosts.length,
   };
+}
+
+/**
+ * Checks every concrete host of the SSH config in parallel. On a terminal a spinner runs
+ * while the hosts answer; elsewhere nothing is drawn, so logs stay clean.
+ */
+export async function detectWithProgress(context: CliContext): Promise<RuntimeManager> {
+  const progress = context.stderr.isTTY === true && !context.debug ? new HostProgress(context.stderr, { interactive: true, color: context.colorErr }) : undefined;
+  progress?.update('checking hosts', 'active', context.sshConfigPath);
+  if (progress !== undefined) context.logSink = (line) => progress.print(line);
+  try {
+    return await RuntimeManager.detect({ sshConfigPath: context.sshConfigPath, logger: context.logger });
+  } finally {
+    progress?.stop({ clear: true });
+    context.logSink = undefined;
+  }
 }
 
 /** The error for a config that names no host at all. */

@@ -1,21 +1,10 @@
-import { RuntimeManager } from '@lazycluster/runtime';
 import type { CliContext } from '../../lib/context.js';
-import { HostProgress } from '../../lib/progress.js';
+import { detectWithProgress } from '../../lib/targets.js';
 import { formatRuntimeList, runtimeListJson } from './format.js';
 
 /** `list-runtimes`: checks every host of the SSH config in parallel and lists them. */
 export async function listRuntimes(context: CliContext, options: { readonly long: boolean; readonly json: boolean }): Promise<number> {
-  // On a terminal, a spinner while the hosts answer; elsewhere nothing, so logs stay clean.
-  const progress = context.stderr.isTTY === true && !context.debug ? new HostProgress(context.stderr, { interactive: true, color: context.colorErr }) : undefined;
-  progress?.update('checking hosts', 'active', context.sshConfigPath);
-  if (progress !== undefined) context.logSink = (line) => progress.print(line);
-  let manager: RuntimeManager;
-  try {
-    manager = await RuntimeManager.detect({ sshConfigPath: context.sshConfigPath, logger: context.logger });
-  } finally {
-    progress?.stop({ clear: true });
-    context.logSink = undefined;
-  }
+  const manager = await detectWithProgress(context);
   try {
     const { infos, inactiveHosts } = manager;
     if (options.json) {
